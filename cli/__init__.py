@@ -1,0 +1,1 @@
+"""Typer command-line apps (thin shells over the libraries)."""

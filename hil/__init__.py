@@ -1,0 +1,3 @@
+"""hil package."""
+
+__version__ = "0.1.0"

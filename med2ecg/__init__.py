@@ -1,0 +1,3 @@
+"""med2ecg package."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""validation package."""
+
+__version__ = "0.1.0"
