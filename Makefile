@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m validation.demo --out out/demo
+	$(BIN)/validation demo --out out/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

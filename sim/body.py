@@ -120,10 +120,13 @@ def resp_waveform(t: np.ndarray, *, onsets: np.ndarray, amps: np.ndarray,
                   inspiration: float = 0.4) -> np.ndarray:
     """Normalised chest excursion (1) at ``t``: smooth rise over the inspiratory fraction of
     each breath, slower fall over expiration; zero-mean per breath shape, peak-to-peak ≈ amp."""
-    k = np.clip(np.searchsorted(onsets, t, side="right") - 1, 0, len(onsets) - 2)
-    dur = onsets[k + 1] - onsets[k]
-    phase = (t - onsets[k]) / dur
-    rise = 0.5 * (1 - np.cos(np.pi * np.minimum(phase / inspiration, 1.0)))
-    fall = 0.5 * (1 + np.cos(np.pi * np.clip((phase - inspiration) / (1 - inspiration), 0, 1)))
-    shape = np.where(phase < inspiration, rise, fall)
-    return amps[k] * (shape - 0.5)
+    # fractional breath index by linear interpolation of the onset times (one pass, no gather
+    # of onsets): k = breath number, frac = phase within the breath in [0, 1)
+    pos = np.interp(t, onsets, np.arange(len(onsets), dtype=np.float64))
+    k = np.minimum(pos.astype(np.int64), len(onsets) - 2)
+    phase = pos - k
+    # rise 0.5(1 − cos(πφ/insp)) then fall 0.5(1 + cos(π(φ − insp)/(1 − insp))) = one cosine of a
+    # piecewise-linear argument running 0 → π (inspiration) → 2π (expiration)
+    arg = np.where(phase < inspiration, (np.pi / inspiration) * phase,
+                   np.pi + (np.pi / (1 - inspiration)) * (phase - inspiration))
+    return amps[k] * (-0.5 * np.cos(arg))

@@ -182,14 +182,21 @@ def bcg_simulate(subject: SubjectProfile | None = None, *, duration: float, fs: 
     body_state: dict[str, np.ndarray] = {}
     hemo_state = None
     decim = Decimator(q, half_taps=config.daq.decimation_taps, channels=7)
-    outs = []
+    data = np.empty((7, n_out), dtype=np.float32)  # bcg, force, load, p0, p1, p2, resp
+    n_done = 0
+
+    def store(block: np.ndarray) -> None:
+        nonlocal n_done
+        data[:, n_done:n_done + block.shape[1]] = block
+        n_done += block.shape[1]
+
     n_clip = 0
     n_liftoff = 0
     chunk = max(int(round(config.chunk_duration * fs_daq)) // q * q, q)
     current_posture = posture
     for i0 in range(0, n_daq, chunk):
         i1 = min(i0 + chunk, n_daq)
-        t = time_coord(i1, fs=fs_daq)[i0:]
+        t = np.arange(i0, i1, dtype=np.float64) / fs_daq
         p0, p1, p2, hemo_state = aortic_pressures(
             t, onsets=onsets, stroke_volume=sv, ejection_time=et, pwv=subject.pwv, fs=fs_daq,
             config=config.hemo, mean_flow=mean_flow, state=hemo_state)
@@ -228,12 +235,10 @@ def bcg_simulate(subject: SubjectProfile | None = None, *, duration: float, fs: 
         v, zi_aa = scipy.signal.sosfilt(sos_aa, v, zi=zi_aa)
         v, clipped = adc_quantize(v, config=config.daq)
         n_clip += clipped
-        outs.append(decim.push(np.stack([v, force, load, p0, p1, p2, resp])))
-    outs.append(decim.finish())
-    data = np.concatenate(outs, axis=1)
-    if data.shape[1] != n_out:
-        raise RuntimeError(f"internal: decimator produced {data.shape[1]} samples, "
-                           f"expected {n_out}")
+        store(decim.push(np.stack([v, force, load, p0, p1, p2, resp])))
+    store(decim.finish())
+    if n_done != n_out:
+        raise RuntimeError(f"internal: decimator produced {n_done} samples, expected {n_out}")
     if n_clip:
         log.warning("ADC saturated on %d of %d samples (%.2f %%); check detector gain",
                     n_clip, n_daq, 100.0 * n_clip / n_daq)
@@ -247,7 +252,7 @@ def bcg_simulate(subject: SubjectProfile | None = None, *, duration: float, fs: 
               "p1": p1_o, "p2": p2_o, "resp": resp_o}
     for name, arr in arrays.items():
         units, long_name = _VARS[name]
-        ds[name] = xr.DataArray(arr.astype(np.float32), dims=("time",),
+        ds[name] = xr.DataArray(arr.astype(np.float32, copy=False), dims=("time",),
                                 attrs={"units": units, "long_name": long_name})
     for name in ("r_peak", "p_onset", "qrs_onset", "qrs_offset", "t_offset", "j_peak"):
         ds[name] = xr.DataArray(np.asarray(fid[name], dtype=np.float64), dims=("beat",),

@@ -225,8 +225,10 @@ def _ecg_fast(subject: SubjectProfile, *, duration: float, fs: float, rng,
             z[n0 + 1:n1] = seg[: n1 - n0 - 1]
             carry = seg[n1 - n0 - 1]
     zmin, zmax = z.min(), z.max()
-    ecg = (z - zmin) * 1.6 / (zmax - zmin) - 0.4
-    return ecg, knot_time, knot_phase
+    z -= zmin
+    z *= 1.6 / (zmax - zmin)
+    z -= 0.4
+    return z, knot_time, knot_phase
 
 
 def ecg_simulate(subject: SubjectProfile | None = None, *, duration: float, fs: float,
