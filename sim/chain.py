@@ -173,8 +173,6 @@ def bcg_simulate(subject: SubjectProfile | None = None, *, duration: float, fs: 
     r_lo = float(mat_bend_radius(np.array(1e9), mat=mat)) * 0.99
     bent_length = mat_bent_length(fiber=fiber, mat=mat)
     table = transmission_table(fiber=fiber, bent_length=bent_length, r_min=r_lo, r_max=r_hi)
-    p_scale = (fiber.laser_power * fiber.coupling_efficiency
-               * 10 ** (-fiber.attenuation_db_per_m * fiber.length / 10))
 
     # filters and their states
     sos_aa = aa_filter_sos(config.daq)
@@ -228,7 +226,7 @@ def bcg_simulate(subject: SubjectProfile | None = None, *, duration: float, fs: 
         n_liftoff += int(np.count_nonzero(load < 0))
         contact = np.maximum(load, 0.0)
         radius = mat_bend_radius(contact, mat=mat)
-        power = p_scale * table(radius)
+        power = table.output_power(radius)
         v = photodetector_voltage(power, config=config.detector, fs=fs_daq, rng=r_noise)
         if zi_aa is None:
             zi_aa = scipy.signal.sosfilt_zi(sos_aa) * v[0]

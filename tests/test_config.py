@@ -87,3 +87,25 @@ def test_frozen():
     s = SubjectProfile()
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.weight = 80  # type: ignore[misc]
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+@settings(max_examples=200, deadline=None)
+@given(field=st.sampled_from(["age", "weight", "height", "heart_rate", "hr_std", "pwv",
+                              "stroke_volume", "pep", "resp_rate"]),
+       value=st.floats(allow_nan=True, allow_infinity=True))
+def test_any_float_builds_or_raises_config_error(field, value):
+    """Property: a numeric field either validates into range or raises ConfigError naming it."""
+    from sim._config import _range_text  # noqa: F401  (the message format under test)
+
+    try:
+        s = SubjectProfile(**{field: value})
+    except ConfigError as exc:
+        assert field in str(exc)
+    else:
+        f = {f.name: f for f in dataclasses.fields(SubjectProfile)}[field]
+        lo, hi = f.metadata["lo"], f.metadata["hi"]
+        assert lo <= getattr(s, field) <= hi
