@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -49,12 +49,12 @@ def generate(
     motion: Annotated[bool, typer.Option("--motion/--no-motion", help="Body-motion bursts.")] = True,
     posture_changes: Annotated[bool, typer.Option("--posture-changes/--no-posture-changes",
                                                   help="Posture changes within a record.")] = False,
-    weight: Annotated[Optional[float], typer.Option(help="Body mass in kg for every subject "
+    weight: Annotated[float | None, typer.Option(help="Body mass in kg for every subject "
                                                          "(default: drawn).")] = None,
-    fiber_config: Annotated[Optional[Path], typer.Option("--fiber-config", exists=False,
+    fiber_config: Annotated[Path | None, typer.Option("--fiber-config", exists=False,
                                                          help="Fibre/mat/detector TOML or JSON "
                                                               "(SimConfig keys).")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Output file (one recording) or "
+    out: Annotated[Path | None, typer.Option(help="Output file (one recording) or "
                                                      "folder (cohort).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="netcdf or zarr.")] = "netcdf",
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar.")] = True,
@@ -88,8 +88,8 @@ def generate(
 @app.command()
 def plot(
     file: Annotated[Path, typer.Argument(help="Recording (.nc or .zarr).")],
-    out: Annotated[Optional[Path], typer.Option(help="PNG path (default: FILE with .png).")] = None,
-    start: Annotated[Optional[float], typer.Option(help="Window start in s.")] = None,
+    out: Annotated[Path | None, typer.Option(help="PNG path (default: FILE with .png).")] = None,
+    start: Annotated[float | None, typer.Option(help="Window start in s.")] = None,
     duration: Annotated[float, typer.Option(help="Window length in s.")] = 10.0,
 ):
     """Plot ECG with fiducials, the Kim force with H-I-J-K, and the recorded BCG."""

@@ -20,7 +20,7 @@ import xarray as xr
 
 from . import __version__
 from ._config import Config, ConfigError, param
-from ._signal import check_fs, time_coord
+from ._signal import check_fs, seconds_to_samples, time_coord
 from .body import POSTURES, BodyConfig, body_filter_coefficients, resp_simulate, resp_waveform, static_load
 from .detector import (DaqConfig, Decimator, DetectorConfig, _check_ratio, aa_filter_sos,
                        adc_quantize, photodetector_voltage)
@@ -72,8 +72,11 @@ def _j_peaks(force: np.ndarray, r_peak: np.ndarray, *, fs: float) -> np.ndarray:
     """J wave: the force maximum 0.10–0.45 s after each R peak (parabolic sub-sample)."""
     out = np.full(len(r_peak), np.nan)
     n = len(force)
-    lo = np.ceil((r_peak + 0.10) * fs).astype(np.int64)
-    hi = np.floor((r_peak + 0.45) * fs).astype(np.int64)
+    ok = np.isfinite(r_peak)
+    lo = np.full(len(r_peak), -1, dtype=np.int64)
+    hi = np.full(len(r_peak), -1, dtype=np.int64)
+    lo[ok] = seconds_to_samples(r_peak[ok] + 0.10, fs=fs, rounding="ceil")
+    hi[ok] = seconds_to_samples(r_peak[ok] + 0.45, fs=fs, rounding="floor")
     for k in range(len(r_peak)):
         if lo[k] < 1 or hi[k] >= n - 1 or hi[k] <= lo[k]:
             continue

@@ -33,7 +33,7 @@ import numpy as np
 import scipy.ndimage
 import scipy.signal
 
-from ._signal import check_fs, seconds_to_samples
+from ._signal import check_fs
 from .subject import SubjectProfile
 
 __all__ = ["EcgResult", "ecg_simulate", "ecg_rr_process", "ECG_METHODS", "FIDUCIALS",
@@ -302,7 +302,3 @@ def ecg_simulate(subject: SubjectProfile | None = None, *, duration: float, fs: 
     if noise > 0:
         ecg = ecg + noise * rng.standard_normal(len(ecg))
     return dataclasses.replace(proto, ecg=ecg, fiducials=fid)
-
-
-def _samples(t: float, fs: float) -> int:  # kept for symmetry with other stages
-    return seconds_to_samples(t, fs=fs, rounding="round")

@@ -39,7 +39,7 @@ import functools
 import logging
 import math
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy import special
