@@ -61,7 +61,7 @@ def generate(
 ):
     """Generate simulated recordings (one file per subject × posture, plus cohort.json)."""
     from sim.chain import SimConfig
-    from sim.cohort import FORMATS, CohortSpec, cohort_generate, recording_generate
+    from sim.cohort import FORMATS, CohortSpec, cohort_generate, recording_generate, subject_prefix
 
     try:
         postures = _postures(posture)
@@ -72,7 +72,8 @@ def generate(
                           seed=seed, format=fmt, weight=weight)
         single = subjects == 1 and len(postures) == 1
         if out is None:
-            out = Path("out") / (f"S000_{postures[0]}{FORMATS[fmt]}" if single else "cohort")
+            first = f"{subject_prefix(seed)}000_{postures[0]}{FORMATS[fmt]}"
+            out = Path("out") / (first if single else "cohort")
         if single and out.suffix in (".nc", ".zarr"):
             typer.echo(str(recording_generate(out, spec, config=config)))
             return

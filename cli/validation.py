@@ -23,17 +23,20 @@ def main(version: Annotated[bool, typer.Option("--version", callback=version_cal
 
 @app.command()
 def demo(out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/demo"),
-         subjects: Annotated[int, typer.Option(min=1, help="Subjects (× 4 postures).")] = 3,
-         duration: Annotated[float, typer.Option(min=5.0, help="Seconds per recording.")] = 30.0,
+         subjects: Annotated[int, typer.Option(min=2, help="Subjects (× 4 postures); the "
+                                                           "last one is held out.")] = 4,
+         duration: Annotated[float, typer.Option(min=10.0, help="Seconds per recording.")] = 40.0,
+         epochs: Annotated[int, typer.Option(min=1, help="Med2ECG training epochs.")] = 8,
          seed: Annotated[int, typer.Option(min=0)] = 0):
-    """Generate a small multi-posture cohort, plot it and print a per-posture summary."""
+    """Simulate a small multi-posture cohort, train Med2ECG briefly, evaluate it on a held-out
+    subject, and write one report."""
     from rich.console import Console
     from rich.table import Table
 
     from validation.demo import DemoSpec, demo_run
 
-    spec = DemoSpec(n_subjects=subjects, duration=duration, seed=seed)
-    with progress_bar("simulating", subjects * 4) as update:
+    spec = DemoSpec(n_subjects=subjects, duration=duration, seed=seed, epochs=epochs)
+    with progress_bar("demo", subjects * 4) as update:
         s = demo_run(out, spec, progress=update)
     table = Table(title=f"{s['n_recordings']} recordings, {s['simulated_seconds']:.0f} s simulated "
                         f"in {s['generation_seconds']:.1f} s")
@@ -43,5 +46,15 @@ def demo(out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/d
         table.add_row(p, f"{v['bcg_std_mv']:.2f}", f"{v['snr_db']:.1f}", f"{v['load_mean_n']:.1f}",
                       f"{v['rj_median_s']:.3f}")
     Console().print(table)
+    m = s["model"]
+    mt = Table(title=f"{spec.model}, {spec.epochs} epochs on {m['train_windows']} windows "
+                     f"({m['train_seconds']:.0f} s); held-out subject {m['held_out']}")
+    for col in ("group", "PCC", "amp err/beat %", "QRS err ms", "PR err ms", "QT err ms"):
+        mt.add_column(col, justify="right")
+    for name, g in [("overall", m["overall"]), *m["posture"].items()]:
+        mt.add_row(name, *(f"{g.get(k, float('nan')):.3f}" if k == "pcc" else
+                           f"{g.get(k, float('nan')):.1f}"
+                           for k in ("pcc", "amp_err_beat_pct", "qrs_ms", "pr_ms", "qt_ms")))
+    Console().print(mt)
     typer.echo(f"report: {out / 'report.md'}")
     typer.echo(f"plots:  {out / 'plots'}")

@@ -21,7 +21,7 @@ from .chain import SimConfig, bcg_simulate
 from .io import cohort_index_read, cohort_index_write, file_sha256, recording_write
 from .subject import SubjectProfile, cohort_draw
 
-__all__ = ["CohortSpec", "cohort_generate", "recording_generate", "recording_seed", "FORMATS"]
+__all__ = ["CohortSpec", "cohort_generate", "recording_generate", "subject_prefix", "recording_seed", "FORMATS"]
 
 log = logging.getLogger(__name__)
 FORMATS = {"netcdf": ".nc", "zarr": ".zarr"}
@@ -63,9 +63,18 @@ def recording_seed(seed: int, subject_index: int, posture: str) -> int:
 
 
 def cohort_subjects(spec: CohortSpec) -> list[SubjectProfile]:
+    """The cohort's subjects. Ids carry the cohort seed (``S<seed>-<index>``): cohorts made with
+    different seeds hold different simulated people, and evaluation must not mistake one for
+    another (it flags subjects seen in training by id)."""
     overrides = {"weight": float(spec.weight)} if spec.weight is not None else {}
     return cohort_draw(spec.n_subjects, np.random.SeedSequence([spec.seed, 1 << 20]),
-                       pathologies=dict(spec.pathologies), **overrides)
+                       pathologies=dict(spec.pathologies), id_prefix=subject_prefix(spec.seed),
+                       **overrides)
+
+
+def subject_prefix(seed: int) -> str:
+    """Subject-id prefix of a cohort made with ``seed``."""
+    return f"S{int(seed)}-"
 
 
 def _generate_one(path: Path, spec: CohortSpec, subject: SubjectProfile, index: int,

@@ -137,12 +137,16 @@ def test_plot(tmp_path):
 
 
 def test_validation_demo(tmp_path):
-    res = runner.invoke(validation_app, ["demo", "--out", str(tmp_path), "--subjects", "1",
-                                         "--duration", "8"])
+    res = runner.invoke(validation_app, ["demo", "--out", str(tmp_path), "--subjects", "2",
+                                         "--duration", "10", "--epochs", "1"])
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["n_recordings"] == 4 and set(summary["per_posture"]) == {"supine", "prone",
+    assert summary["n_recordings"] == 8 and set(summary["per_posture"]) == {"supine", "prone",
                                                                             "left", "right"}
+    assert summary["model"]["held_out"] == "S0-001" and summary["model"]["test_windows"] == 4
+    assert -1.0 <= summary["model"]["overall"]["pcc"] <= 1.0
+    assert (tmp_path / "evaluation" / "metrics.md").exists()
     assert summary["per_posture"]["prone"]["bcg_std_mv"] < summary["per_posture"]["supine"]["bcg_std_mv"]
     assert "| prone |" in (tmp_path / "report.md").read_text()
     assert len(list((tmp_path / "plots").glob("*.png"))) == 4
+    assert "held-out subject S0-001" in (tmp_path / "report.md").read_text()

@@ -1,8 +1,9 @@
 """End-to-end demo on the embedded defaults (the README's main job).
 
-Today (issue #2) it is the simulation demo: generate a small multi-posture cohort, plot one
-recording per posture, and summarise each posture's BCG. Later issues extend it with training,
-evaluation and a hardware-in-the-loop replay.
+Generate a small multi-posture cohort, plot one recording per posture and summarise each
+posture's BCG; then train Med2ECG briefly on every subject but one and evaluate it on the
+held-out subject (subject-independent), and write one report. The hardware-in-the-loop replay
+joins with its issue.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 import scipy.signal
 
 from sim.body import POSTURES
-from sim.cohort import CohortSpec, cohort_generate
+from sim.cohort import CohortSpec, cohort_generate, subject_prefix
 from sim.io import cohort_index_read, recording_read
 from sim.plot import recording_plot
 
@@ -26,10 +27,12 @@ __all__ = ["DemoSpec", "demo_run", "recording_summary"]
 
 @dataclasses.dataclass(frozen=True)
 class DemoSpec:
-    n_subjects: int = 3
-    duration: float = 30.0
+    n_subjects: int = 4
+    duration: float = 40.0
     fs: float = 250.0
     seed: int = 0
+    epochs: int = 8
+    model: str = "med2ecg"
 
 
 def recording_summary(ds) -> dict:
@@ -73,7 +76,7 @@ def demo_run(out: str | Path, spec: DemoSpec = DemoSpec(), *,
     for path in paths:
         ds = recording_read(path)
         rows.append(recording_summary(ds))
-        if ds.attrs["subject_id"] == "S000":
+        if ds.attrs["subject_id"] == f"{subject_prefix(spec.seed)}000":
             plots[ds.attrs["posture"]] = str(recording_plot(
                 ds, out / "plots" / f"{path.stem}.png"))
     per_posture = {}
@@ -81,7 +84,9 @@ def demo_run(out: str | Path, spec: DemoSpec = DemoSpec(), *,
         sel = [r for r in rows if r["posture"] == p]
         per_posture[p] = {k: float(np.median([r[k] for r in sel]))
                           for k in ("bcg_std_mv", "snr_db", "load_mean_n", "rj_median_s")}
+    model_result = _demo_model(out, cohort_dir, spec, progress=progress)
     summary = {"spec": dataclasses.asdict(spec), "recordings": rows, "per_posture": per_posture,
+               "model": model_result,
                "plots": plots, "generation_seconds": t_gen,
                "simulated_seconds": spec.duration * len(paths),
                "index": str(cohort_dir / "cohort.json"),
@@ -89,6 +94,32 @@ def demo_run(out: str | Path, spec: DemoSpec = DemoSpec(), *,
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     (out / "report.md").write_text(_markdown(summary))
     return summary
+
+
+def _demo_model(out: Path, cohort_dir: Path, spec: DemoSpec, *, progress=None) -> dict:
+    """Train on all subjects but the last, evaluate on the last (never seen in training)."""
+    from med2ecg.config import TrainConfig
+    from med2ecg.data import cohort_windows
+    from med2ecg.evaluate import evaluate_run
+    from med2ecg.train import train
+
+    ws = cohort_windows(cohort_dir)
+    held_out = ws.subjects[-1]
+    train_idx = np.flatnonzero(ws.subject_id != held_out)
+    test_idx = np.flatnonzero(ws.subject_id == held_out)
+    cfg = TrainConfig(model=spec.model, epochs=spec.epochs, seed=spec.seed, batch_size=12,
+                      landmark_epochs=4)
+    t0 = time.perf_counter()
+    run = train(ws.subset(train_idx), config=cfg, out=out / "run",
+                progress=(lambda stage, d, t, info: progress(d, t, f"{stage} epoch {info.get('epoch', '')}"))
+                if progress else None)
+    t_train = time.perf_counter() - t0
+    result = evaluate_run(run, ws.subset(test_idx), out=out / "evaluation")
+    s = result["summary"]
+    return {"run": str(run), "held_out": str(held_out), "train_windows": int(len(train_idx)),
+            "test_windows": int(len(test_idx)), "train_seconds": t_train,
+            "overall": s["overall"], "posture": s["posture"],
+            "report": str(out / "evaluation" / "metrics.md")}
 
 
 def _markdown(s: dict) -> str:
@@ -104,4 +135,17 @@ def _markdown(s: dict) -> str:
     lines += ["", "Medians over subjects. Plots: " + ", ".join(
         f"[{p}]({Path(f).relative_to(Path(s['index']).parent.parent)})"
         for p, f in s["plots"].items()), ""]
+    m = s["model"]
+    lines += [f"## {s['spec']['model']} trained briefly ({s['spec']['epochs']} epochs, "
+              f"{m['train_windows']} windows, {m['train_seconds']:.0f} s), held-out subject "
+              f"{m['held_out']} ({m['test_windows']} windows)", "",
+              "| group | PCC | amp err/beat % | QRS err ms | PR err ms | QT err ms |",
+              "|---|---|---|---|---|---|"]
+    for name, g in [("overall", m["overall"]), *m["posture"].items()]:
+        lines.append(f"| {name} | {g.get('pcc', float('nan')):.3f} | "
+                     f"{g.get('amp_err_beat_pct', float('nan')):.1f} | "
+                     f"{g.get('qrs_ms', float('nan')):.1f} | {g.get('pr_ms', float('nan')):.1f} | "
+                     f"{g.get('qt_ms', float('nan')):.1f} |")
+    lines += ["", "A few epochs on a handful of simulated subjects: a smoke test of the whole "
+              "chain, not the accuracy experiment (see README).", f"Details: {m['report']}", ""]
     return "\n".join(lines)
