@@ -53,6 +53,14 @@ def _progress():
                     TextColumn("{task.fields[info]}"), TimeRemainingColumn(), console=console)
 
 
+def _write_nc(ds, out: Path) -> None:
+    """Write a recording atomically (temporary sibling, then rename)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.partial")
+    ds.to_netcdf(tmp, engine="h5netcdf")
+    tmp.replace(out)
+
+
 def _validation_error_text(exc) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
 
@@ -164,10 +172,7 @@ def reconstruct(
             ds = recording_resample(ds, fs=250.0)
         model, _, norm = run_load(run)
         rec = recording_reconstruct(model, norm, ds, run_name=str(run))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.partial")
-        rec.to_netcdf(tmp, engine="h5netcdf")
-        tmp.replace(out)
+        _write_nc(rec, out)
     except _ERRORS as exc:
         fail(str(exc))
     typer.echo(str(out))
@@ -224,10 +229,7 @@ def convert(
             raise ValueError(f"unknown kind {kind!r}; choose medit, csv, wfdb, edf or kansas")
         if float(ds.attrs["fs"]) != fs:
             ds = recording_resample(ds, fs=fs)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.partial")
-        ds.to_netcdf(tmp, engine="h5netcdf")
-        tmp.replace(out)
+        _write_nc(ds, out)
     except _ERRORS as exc:
         fail(str(exc))
     typer.echo(str(out))

@@ -58,3 +58,29 @@ def demo(out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/d
     Console().print(mt)
     typer.echo(f"report: {out / 'report.md'}")
     typer.echo(f"plots:  {out / 'plots'}")
+
+
+@app.command()
+def accuracy(out: Annotated[Path, typer.Option(help="Output folder (resumable).")] = Path("out/accuracy"),
+             models: Annotated[str, typer.Option(help="Comma-separated models.")] =
+             "med2ecg,bilstm,unet,attn-unet,li2021",
+             subjects: Annotated[int, typer.Option(min=3)] = 12,
+             duration: Annotated[float, typer.Option(min=10.0, help="Seconds per recording.")] = 120.0,
+             folds: Annotated[int, typer.Option(min=2, help="Grouped k-fold (LOSO is too slow "
+                                                            "on a 2-core CPU).")] = 3,
+             epochs: Annotated[int, typer.Option(min=1)] = 20,
+             seed: Annotated[int, typer.Option(min=0)] = 0):
+    """Every model on the same subject-independent split of a simulated cohort (vibration and
+    motion on); writes accuracy.md with overall and per-posture rows. Long: ~1 h on 2 cores."""
+    from validation.accuracy import AccuracySpec, accuracy_cohort, accuracy_model, accuracy_report
+
+    spec = AccuracySpec(n_subjects=subjects, duration=duration, seed=seed, folds=folds,
+                        epochs=epochs)
+    with progress_bar("cohort", subjects * 4) as update:
+        accuracy_cohort(out, spec, progress=update)
+    for name in [m.strip() for m in models.split(",") if m.strip()]:
+        with progress_bar(name, 1) as update:
+            accuracy_model(out, spec, name,
+                           progress=lambda stage, d, t, info: update(d, t, f"{stage} loss "
+                                                                           f"{info.get('loss', 0):.3g}"))
+    typer.echo(accuracy_report(out))

@@ -150,3 +150,15 @@ def test_validation_demo(tmp_path):
     assert "| prone |" in (tmp_path / "report.md").read_text()
     assert len(list((tmp_path / "plots").glob("*.png"))) == 4
     assert "held-out subject S0-001" in (tmp_path / "report.md").read_text()
+
+
+def test_validation_accuracy_tiny(tmp_path):
+    res = runner.invoke(validation_app, ["accuracy", "--out", str(tmp_path), "--models",
+                                         "unet,li2021", "--subjects", "3", "--duration", "10",
+                                         "--folds", "3", "--epochs", "1"])
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "accuracy.md").read_text()
+    assert "grouped 3-fold" in text
+    for model in ("unet", "li2021"):
+        for group in ("overall", "supine", "prone", "left", "right"):
+            assert f"| {model} | {group} |" in text

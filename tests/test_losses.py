@@ -18,16 +18,6 @@ from med2ecg.losses import (
 from med2ecg.models import LandmarkUNet
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one intra-op thread is faster, and immune to a busy second core (the
-    Bi-GRU's many tiny ops slow down ~50× when OpenMP threads wait on a loaded core)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 

@@ -21,16 +21,6 @@ from med2ecg.models import (
 from med2ecg.models.med2ecg import SharedRoutedMoE
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one intra-op thread is faster, and immune to a busy second core (the
-    Bi-GRU's many tiny ops slow down ~50× when OpenMP threads wait on a loaded core)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _seeded(build, seed: int = 0):
     """Build under a scoped global seed (restores the caller's RNG state)."""
     with torch.random.fork_rng(devices=[]):
