@@ -41,13 +41,21 @@ def _time(fn, runs: int) -> tuple[float, float]:
     return statistics.median(ts), float(np.percentile(ts, 95))
 
 
-def _onnx_session(model, threads: int):
-    import onnxruntime as ort
-
-    path = Path(tempfile.mkdtemp()) / "m.onnx"
+def _export(model, path: Path) -> None:
     torch.onnx.export(model, (torch.randn(1, WINDOW),), str(path), input_names=["bcg"],
                       output_names=["ecg"], dynamic_axes={"bcg": {0: "batch"}},
                       opset_version=18, dynamo=False)
+
+
+def _onnx_session(model, threads: int):
+    import warnings
+
+    import onnxruntime as ort
+
+    path = Path(tempfile.mkdtemp()) / "m.onnx"
+    with warnings.catch_warnings():  # exporter-internal notes; the session below is what we time
+        warnings.simplefilter("ignore")
+        _export(model, path)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
