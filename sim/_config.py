@@ -169,22 +169,6 @@ class Config:
             raise ConfigError(f"cannot parse {path}: {exc}") from exc
         raise ConfigError(f"config file {path} must end in .toml or .json")
 
-    @classmethod
-    def describe(cls) -> list[tuple[str, Any, str, str]]:
-        """(name, default, allowed, doc) rows for docs and ``--help`` text."""
-        rows = []
-        for f in dataclasses.fields(cls):
-            meta = f.metadata
-            if meta.get("choices") is not None:
-                allowed = "|".join(str(c) for c in meta["choices"])
-            elif "units" in meta:
-                allowed = _range_text(meta)
-            else:
-                allowed = ""
-            default = f.default if f.default is not dataclasses.MISSING else None
-            rows.append((f.name, default, allowed, meta.get("doc", "")))
-        return rows
-
 
 def _drop_none(d: Any) -> Any:
     if isinstance(d, dict):

@@ -1,7 +1,8 @@
 """Signals across package boundaries: xarray objects with a ``time`` coord, ``fs`` and units.
 
-One constructor (:func:`as_signal`), one accessor (:func:`signal_fs`, which checks ``fs``
-against the coord because xarray drops attrs), and one seconds↔samples helper.
+Recordings are built in one place (:func:`sim.chain.bcg_simulate`, loaders on the med2ecg side);
+one accessor (:func:`signal_fs`, which checks ``fs`` against the coord because xarray drops
+attrs) and one seconds↔samples helper live here.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 import numpy as np
 import xarray as xr
 
-__all__ = ["as_signal", "signal_fs", "seconds_to_samples", "time_coord", "check_fs"]
+__all__ = ["signal_fs", "seconds_to_samples", "time_coord", "check_fs"]
 
 
 def check_fs(fs: float, *, name: str = "fs", lo: float = 0.0, hi: float | None = None) -> float:
@@ -48,21 +49,6 @@ def seconds_to_samples(t: float | np.ndarray, *, fs: float, rounding: str = "rou
 def time_coord(n: int, *, fs: float) -> np.ndarray:
     """The ``time`` coordinate in seconds: ``arange(n) / fs``."""
     return np.arange(int(n), dtype=np.float64) / float(fs)
-
-
-def as_signal(data: np.ndarray, *, fs: float, units: str, name: str | None = None,
-              long_name: str | None = None) -> xr.DataArray:
-    """Wrap a ``(..., time)`` array as a DataArray with ``time`` coord, ``fs`` and ``units``."""
-    fs = check_fs(fs)
-    data = np.asarray(data)
-    if data.ndim == 0:
-        raise ValueError("a signal needs at least one (time) dimension")
-    dims = tuple(f"dim_{i}" for i in range(data.ndim - 1)) + ("time",)
-    attrs = {"units": units, "fs": fs}
-    if long_name:
-        attrs["long_name"] = long_name
-    return xr.DataArray(data, dims=dims, coords={"time": time_coord(data.shape[-1], fs=fs)},
-                        name=name, attrs=attrs)
 
 
 def signal_fs(obj: xr.DataArray | xr.Dataset, *, rtol: float = 1e-6) -> float:
